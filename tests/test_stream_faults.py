@@ -1,0 +1,139 @@
+"""Fault injection against the real processes: SIGKILL with a checkpoint, SIGSTOP backlogs."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from eventstream.checkpoint import load
+from tests.helpers import GENERATE, start, wait_until
+from tests.stream_support import Streamer, counts, events, publish, totals
+
+pytestmark = pytest.mark.slow
+
+
+def kill_repeatedly(
+    tmp_path: Path,
+    inbox: Path,
+    checkpoint: Path,
+    generator: subprocess.Popen[str],
+    *,
+    kills: int,
+    rng: random.Random,
+) -> tuple[Streamer, int]:
+    """Start a streamer with a checkpoint and SIGKILL it `kills` times at random moments
+    after it saved progress (or the generator is done); check the checkpoint loads after
+    every kill. Returns the streamer (stopped) and how many kills left a half-written
+    temporary checkpoint behind."""
+    temporary = tmp_path / f".{checkpoint.name}.tmp"
+    streamer = Streamer(
+        tmp_path, f"--input-directory={inbox}", "--report-interval=0.1",
+        f"--checkpoint={checkpoint}",
+    )  # fmt: skip
+    torn = 0
+    for _ in range(kills):
+        before = checkpoint.stat().st_mtime_ns if checkpoint.exists() else 0
+        streamer.start()
+
+        def saved(before: int = before) -> bool:
+            if generator.poll() is not None:
+                return True
+            return checkpoint.exists() and checkpoint.stat().st_mtime_ns != before
+
+        wait_until(saved, timeout=60, what="a checkpoint save")
+        # Fault injection: a random moment, on purpose, not a wait for a condition.
+        time.sleep(rng.uniform(0, 0.3))
+        streamer.send(signal.SIGKILL)
+        streamer.wait()
+        torn += temporary.exists()
+        load(str(checkpoint))  # always loadable: never torn, never empty
+    return streamer, torn
+
+
+def finish(streamer: Streamer, expected: dict[str, int]) -> None:
+    """Restart once more, wait for the expected totals, stop cleanly."""
+    streamer.start()
+    streamer.wait_for(expected, timeout=60)
+    assert streamer.stop() == 0
+    assert totals(streamer.stdout) == expected
+
+
+def test_sigkill_with_checkpoint_loses_nothing_and_counts_nothing_twice(tmp_path: Path) -> None:
+    """25 SIGKILLs while the generator writes, restarting each time with --checkpoint:
+    the final totals equal the generator's own totals exactly."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    checkpoint = tmp_path / "state.json"
+    generator = start(
+        GENERATE, "--number-of-groups=60000", "--batch-size=300", "--interval=0.06",
+        f"--output-directory={inbox}", "--quiet", "--seed=11",
+    )  # fmt: skip
+    try:
+        streamer, _ = kill_repeatedly(
+            tmp_path, inbox, checkpoint, generator, kills=25, rng=random.Random(1)
+        )
+        generated, error = generator.communicate(timeout=120)
+    finally:
+        generator.kill()
+        generator.wait()
+    assert generator.returncode == 0, error
+    finish(streamer, totals(generated))
+    assert streamer.stdout.endswith(generated)
+
+
+def test_sigkill_during_checkpoint_writes_loses_nothing(tmp_path: Path) -> None:
+    """Tiny files land one by one, so the streamer saves its (large) checkpoint after nearly
+    every file and spends most of its time saving: random SIGKILLs hit the save itself (seen
+    as a left-over temporary file), yet the checkpoint always loads and the totals are exact.
+    """
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    for n in range(8000):  # a large checkpoint (about 350 KB): one entry per file present
+        (inbox / f"events-0-{n:05d}.json").write_bytes(events(1))
+    checkpoint = tmp_path / "state.json"
+    generator = start(
+        GENERATE, "--number-of-groups=2000", "--batch-size=2", "--interval=0.012",
+        f"--output-directory={inbox}", "--quiet", "--seed=12",
+    )  # fmt: skip
+    try:
+        streamer, torn = kill_repeatedly(
+            tmp_path, inbox, checkpoint, generator, kills=30, rng=random.Random(2)
+        )
+        generated, error = generator.communicate(timeout=120)
+    finally:
+        generator.kill()
+        generator.wait()
+    assert generator.returncode == 0, error
+    expected = totals(generated)
+    expected["Viewed"] += 8000
+    finish(streamer, expected)
+    assert torn >= 1, "no kill landed inside a checkpoint save"
+
+
+def test_files_landing_while_stopped_are_all_counted(tmp_path: Path) -> None:
+    """30,000 files land while the streamer is SIGSTOPped (the inotify queue overflows); after
+    SIGCONT the rescan finds them all."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    with Streamer(tmp_path, f"--input-directory={inbox}", "--report-interval=0.2") as streamer:
+        publish(inbox, "events-first.json", events(1))
+        streamer.wait_for(counts(1))
+        streamer.send(signal.SIGSTOP)
+        try:
+            block = events(1, 1)
+            for n in range(30_000):
+                publish(inbox, f"events-{n:06d}.json", block)
+        finally:
+            streamer.send(signal.SIGCONT)
+        streamer.wait_for(counts(30_001, 30_000), timeout=90)
+        assert streamer.stop() == 0
+    with open("/proc/sys/fs/inotify/max_queued_events") as limit:
+        if int(limit.read()) < 30_000:
+            assert "overflow" in streamer.stderr.lower()
+    assert len(os.listdir(inbox)) == 30_001
