@@ -77,9 +77,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="count the files present (partial last lines included), print one report, exit",
     )  # fmt: skip
     parser.add_argument(
-        "--checkpoint", metavar="FILE",
-        help="keep totals and per-file offsets in FILE (saved atomically), so a restart "
-        "after a crash goes on exactly where it left off; without it a restart recounts DIR",
+        "--checkpoint", metavar="PATH",
+        help="keep totals and per-file offsets in the file PATH (saved atomically), so a "
+        "restart after a crash goes on exactly where it left off; without it a restart "
+        "recounts DIR (for --engine=spark PATH is Spark's checkpoint directory)",
     )  # fmt: skip
     parser.add_argument(
         "--dead-letter", metavar="FILE",
