@@ -34,14 +34,6 @@ CHALLENGE_EXAMPLE = (
 BLOCK = re.compile(r'"Viewed": \d+\n"Interacted": \d+\n"Click-Through": \d+\n\n')
 
 
-@pytest.fixture
-def inbox(tmp_path: Path) -> Path:
-    """The watched directory."""
-    directory = tmp_path / "inbox"
-    directory.mkdir()
-    return directory
-
-
 def test_counts_files_present_at_start_then_each_landing(tmp_path: Path, inbox: Path) -> None:
     """Files already there are counted, then renames, `cp` and hard links as they land."""
     publish(inbox, "events-1.json", events(3, 1))

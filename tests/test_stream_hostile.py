@@ -8,8 +8,6 @@ import os
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from tests.helpers import STREAM, run
 from tests.stream_support import event_line, events
 
@@ -35,14 +33,6 @@ def report(viewed: int, interacted: int, click: int, *extra: str) -> str:
 def letter(path: Path, line: int, reason: str, text: str) -> Record:
     """One expected dead-letter record."""
     return {"file": str(path), "line": line, "reason": reason, "text": text}
-
-
-@pytest.fixture
-def inbox(tmp_path: Path) -> Path:
-    """The input directory."""
-    directory = tmp_path / "inbox"
-    directory.mkdir()
-    return directory
 
 
 def test_invalid_json_lines_are_skipped_and_dead_lettered(tmp_path: Path, inbox: Path) -> None:
