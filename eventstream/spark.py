@@ -142,7 +142,7 @@ def _checkpoint_location(checkpoint: str | None) -> Iterator[str]:
 
 def _spark_errors() -> tuple[type[Exception], ...]:
     """What PySpark raises for a failure in the JVM, or when the JVM is gone."""
-    from py4j.protocol import Py4JError  # type: ignore[import-untyped]
+    from py4j.protocol import Py4JError
     from pyspark.errors import PySparkException
 
     return (PySparkException, Py4JError)
