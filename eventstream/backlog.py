@@ -3,8 +3,9 @@
 The parent plans one `Job` per file (its state, offsets and identity stay in the parent),
 a worker process counts the file's region and returns an `Outcome`, and the parent applies
 outcomes in name order, exactly as a serial pass would. A worker that meets something it
-cannot hand back cheaply (too many distinct types or invalid lines, a replaced file) returns
-None and the parent counts that file itself, so results never depend on the path taken.
+cannot hand back cheaply (too many distinct types or too much type-name text, too many
+invalid lines, a replaced file) returns None and the parent counts that file itself, so
+results never depend on the path taken.
 """
 
 from __future__ import annotations
@@ -16,11 +17,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from eventstream.passes import PassEnd, count_pass
+from eventstream.reader import OPEN_FLAGS
 
 MAX_WORKER_TYPES = 4096  # more distinct types in one file: the parent counts it
 MAX_WORKER_INVALID = 10_000  # more invalid lines in one file: the parent counts it
-
-_OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+MAX_WORKER_NAME_CHARS = 1 << 20  # type names longer in all, in one file: the parent counts it
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -57,7 +58,7 @@ def ignore_signals() -> None:
 def count_job(job: Job) -> Outcome | None:
     """Run in a worker: count one file's region, or None to have the parent do it."""
     try:
-        fd = os.open(job.path, _OPEN_FLAGS)
+        fd = os.open(job.path, OPEN_FLAGS)
     except OSError:
         return None
     try:
@@ -65,10 +66,13 @@ def count_job(job: Job) -> Outcome | None:
             return None
         counts: Counter[str] = Counter()
         invalid: list[tuple[int, str, bytes]] = []
+        name_chars = 0
 
         def add(block: Mapping[str, int]) -> None:
+            nonlocal name_chars
+            name_chars += sum(len(kind) for kind in block if kind not in counts)
             counts.update(block)
-            if len(counts) > MAX_WORKER_TYPES:
+            if len(counts) > MAX_WORKER_TYPES or name_chars > MAX_WORKER_NAME_CHARS:
                 raise _TooMuch
 
         def on_invalid(line: int, reason: str, text: bytes) -> None:

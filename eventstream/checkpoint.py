@@ -17,23 +17,27 @@ from typing import Any
 
 from eventstream.errors import StreamError
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 
 @dataclass
 class FileState:
-    """How far one file has been counted.
+    """How far one file has been counted, and which file that is.
 
     `offset` is the first byte not yet counted, `next_line` the number of the line starting
-    there, `skipping` whether the offset is inside an oversized line, `inode` the identity
-    of the file counted under this name. `seen_size` and `changed_at` (monotonic seconds)
-    drive the settle-time rule and are not saved.
+    there, `skipping` whether the offset is inside an oversized line. The file's identity is
+    its `inode` (which follows it through renames) and a fingerprint (`head_hash`) of its
+    first `head_size` bytes (at most 1 KiB), which tells a new file apart when the inode of a
+    deleted one is reused. `seen_size` and `changed_at` (monotonic seconds) drive the
+    settle-time rule and are not saved.
     """
 
     offset: int = 0
     next_line: int = 1
     skipping: bool = False
     inode: int = 0
+    head_size: int = 0
+    head_hash: int = 0
     seen_size: int = -1
     changed_at: float = 0.0
 
@@ -53,10 +57,7 @@ def encode(checkpoint: Checkpoint) -> bytes:
         "version": FORMAT_VERSION,
         "totals": list(checkpoint.totals.items()),  # a list keeps first-appearance order
         "other": checkpoint.other,
-        "files": {
-            name: [state.offset, state.next_line, state.skipping, state.inode]
-            for name, state in checkpoint.files.items()
-        },
+        "files": {name: _saved_fields(state) for name, state in checkpoint.files.items()},
     }
     return json.dumps(document, separators=(",", ":")).encode("ascii")
 
@@ -67,13 +68,23 @@ def decode(data: bytes) -> Checkpoint:
     if not isinstance(document, dict) or document.get("version") != FORMAT_VERSION:
         raise ValueError("not a checkpoint of this version")
     totals = {str(name): _count(n) for name, n in document["totals"]}
-    files = {
-        str(name): FileState(
-            offset=_count(offset), next_line=_count(line), skipping=bool(skip), inode=_count(ino)
-        )
-        for name, (offset, line, skip, ino) in document["files"].items()
-    }
+    files = {str(name): _loaded_state(fields) for name, fields in document["files"].items()}
     return Checkpoint(totals=totals, other=_count(document["other"]), files=files)
+
+
+def _saved_fields(state: FileState) -> list[int | bool]:
+    return [
+        state.offset, state.next_line, state.skipping, state.inode, state.head_size,
+        state.head_hash,
+    ]  # fmt: skip
+
+
+def _loaded_state(fields: Any) -> FileState:
+    offset, line, skipping, inode, head_size, head_hash = fields
+    return FileState(
+        offset=_count(offset), next_line=_count(line), skipping=bool(skipping),
+        inode=_count(inode), head_size=_count(head_size), head_hash=_count(head_hash),
+    )  # fmt: skip
 
 
 def _count(value: object) -> int:

@@ -112,16 +112,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _given(value: object) -> bool:
+    """Whether an option was given: not left at its default None / False (0 is given)."""
+    return value is not None and value is not False
+
+
 def parse_config(argv: list[str] | None) -> tuple[StreamConfig, bool]:
     """Validate the command line into a config; raise UsageError with a one-line reason."""
     args = build_parser().parse_args(argv)
     if args.engine == "spark":
-        given = [name for name in EMBEDDED_ONLY if getattr(args, name) not in (None, False)]
+        given = [name for name in EMBEDDED_ONLY if _given(getattr(args, name))]
         if given:
             option = "--" + given[0].replace("_", "-")
             raise UsageError(f"{option} works only with --engine=embedded")
-    elif not os.path.isdir(args.input_directory):
-        raise UsageError(f"--input-directory: {args.input_directory} is not a directory")
+    else:
+        if not os.path.isdir(args.input_directory):
+            raise UsageError(f"--input-directory: {args.input_directory} is not a directory")
+        if args.checkpoint is not None and os.path.isdir(args.checkpoint):
+            raise UsageError(f"--checkpoint: {args.checkpoint} is a directory, not a file")
     config = StreamConfig(
         input_directory=args.input_directory,
         report_interval=args.report_interval,

@@ -26,6 +26,13 @@ CANONICAL_LINE = re.compile(
     re.MULTILINE,
 )
 _NON_BLANK_LINE = re.compile(rb"[^\n]+")
+JSON_WHITESPACE = b" \t\r"  # with the newline: a line of only these is blank
+
+
+def is_blank(line: bytes) -> bool:
+    """Whether `line` (without its newline) holds only JSON whitespace (not \\v or \\f)."""
+    return not line.strip(JSON_WHITESPACE)
+
 
 # Called for each invalid line: (line number, reason, raw line, cut to DEAD_LETTER_TEXT_BYTES).
 InvalidSink = Callable[[int, str, bytes], None]
@@ -51,17 +58,20 @@ def event_type(line: bytes) -> str:
     return kind
 
 
-def count_lines(data: bytes, *, first_line: int, on_invalid: InvalidSink) -> Counter[str]:
-    """Count the events in `data`, a block of whole lines (the last may lack its newline).
+def count_lines(
+    data: bytes, *, first_line: int, on_invalid: InvalidSink
+) -> tuple[Counter[str], int]:
+    """Count the events in `data`, a block of whole lines (the last may lack its newline);
+    return the counts and the number of lines in `data`.
 
     `first_line` is the 1-based number of the block's first line in its file, used only to
-    name invalid lines. Blank (whitespace-only) lines are ignored.
+    name invalid lines. Blank lines (only JSON whitespace) are ignored.
     """
     fast = CANONICAL_LINE.findall(data)
     counts: Counter[str] = Counter({kind.decode(): n for kind, n in Counter(fast).items()})
     total_lines = data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1)
     if len(fast) == total_lines:
-        return counts
+        return counts, total_lines
     # Slow path: blank out the canonical lines (keeping their newlines, so line numbers hold)
     # and look at what is left, one line at a time.
     rest = CANONICAL_LINE.sub(b"", data)
@@ -70,20 +80,20 @@ def count_lines(data: bytes, *, first_line: int, on_invalid: InvalidSink) -> Cou
         line_number += rest.count(b"\n", position, match.start())
         position = match.start()
         line = match.group()
-        if line.isspace():
+        if is_blank(line):
             continue
         try:
             counts[event_type(line)] += 1
         except ValueError as error:
             on_invalid(line_number, str(error), line[:DEAD_LETTER_TEXT_BYTES])
-    return counts
+    return counts, total_lines
 
 
 def count_lines_slowly(data: bytes, *, first_line: int, on_invalid: InvalidSink) -> Counter[str]:
     """The reference path: every line through `event_type` (tests compare the two)."""
     counts: Counter[str] = Counter()
     for number, line in enumerate(data.split(b"\n"), start=first_line):
-        if not line or line.isspace():
+        if is_blank(line):
             continue
         try:
             counts[event_type(line)] += 1

@@ -41,6 +41,7 @@ def count_pass(
             on_invalid(line, "line over 1 MiB", piece.head)
             line += 1
             continue
-        add(count_lines(piece, first_line=line, on_invalid=on_invalid))
-        line += piece.count(b"\n") + (0 if piece.endswith(b"\n") else 1)
+        counts, lines = count_lines(piece, first_line=line, on_invalid=on_invalid)
+        add(counts)
+        line += lines
     return PassEnd(reading.offset, reading.skipping, line)

@@ -25,13 +25,14 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from multiprocessing.pool import AsyncResult
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from types import FrameType
 
 from watchdog.observers.api import BaseObserver
 
 from eventstream import checkpoint
-from eventstream.backlog import Outcome, count_job, ignore_signals
+from eventstream.backlog import Job, Outcome, count_job, ignore_signals
 from eventstream.checkpoint import Checkpoint
 from eventstream.config import StreamConfig
 from eventstream.deadletter import DeadLetter
@@ -62,18 +63,24 @@ class Saver:
     """
 
     def __init__(
-        self, path: str | None, harvester: Harvester, dead_letter: DeadLetter | None
+        self,
+        path: str | None,
+        harvester: Harvester,
+        dead_letter: DeadLetter | None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._path = path
         self._harvester = harvester
         self._dead_letter = dead_letter
+        self._clock = clock
         self._dirty = False
-        self._last = time.monotonic()
+        self._last = clock()
 
     def changed(self, *, idle: bool) -> None:
         """Files were counted; save now if idle or the last save is old enough."""
         self._dirty = True
-        if idle or time.monotonic() - self._last >= SAVE_EVERY:
+        if idle or self._clock() - self._last >= SAVE_EVERY:
             self.save()
 
     def save(self) -> None:
@@ -85,7 +92,7 @@ class Saver:
         if self._path is not None:
             checkpoint.save(self._path, self._harvester.checkpoint())
         self._dirty = False
-        self._last = time.monotonic()
+        self._last = self._clock()
 
 
 def print_report(tally: Tally) -> None:
@@ -109,6 +116,15 @@ def stop_on_signals(stop: threading.Event) -> Iterator[None]:
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)
+
+
+def rescan(harvester: Harvester, saver: Saver) -> list[str]:
+    """List the directory; names renamed or forgotten by it change the checkpoint too."""
+    known = set(harvester.files)
+    names = harvester.rescan()
+    if harvester.files.keys() != known:
+        saver.changed(idle=False)
+    return names
 
 
 def harvest_all(
@@ -137,6 +153,45 @@ def backlog_workers(names: list[str], directory: str) -> int:
     return 0
 
 
+class Workers:
+    """The worker processes of a parallel `--once`. If one dies, the pool is broken: every
+    file not counted yet, and every later one, is counted in the parent instead."""
+
+    def __init__(self, count: int) -> None:
+        self._pool = ProcessPoolExecutor(
+            count, mp_context=multiprocessing.get_context("fork"), initializer=ignore_signals
+        )
+        self._broken = False
+
+    def submit(self, job: Job) -> Future[Outcome | None]:
+        """Hand `job` to a worker (or, once the pool is broken, to the parent)."""
+        if not self._broken:
+            try:
+                return self._pool.submit(count_job, job)
+            except BrokenProcessPool:
+                self._broke()
+        done: Future[Outcome | None] = Future()
+        done.set_result(None)  # None: the parent counts the file
+        return done
+
+    def outcome(self, future: Future[Outcome | None]) -> Outcome | None:
+        """The worker's outcome, or None (the parent counts the file) if a worker died."""
+        try:
+            return future.result()
+        except BrokenProcessPool:
+            self._broke()
+            return None
+
+    def _broke(self) -> None:
+        if not self._broken:
+            log.warning("a worker process died: counting the remaining files in this process")
+            self._broken = True
+
+    def close(self) -> None:
+        """Stop the workers by the pool's sentinel and join them."""
+        self._pool.shutdown()
+
+
 def harvest_backlog(
     harvester: Harvester, names: list[str], stop: threading.Event, saver: Saver, *, workers: int
 ) -> None:
@@ -144,31 +199,30 @@ def harvest_backlog(
 
     Only for `--once`, where no other thread runs, so forking is safe. At most two jobs per
     worker are in flight; on a stop signal the ones in flight are finished and applied.
-    Workers end by the pool's sentinel (close + join), never by terminate().
     """
     sys.stdout.flush()  # a forked child must not inherit (and later flush) buffered output
     saver.save()
-    context = multiprocessing.get_context("fork")
-    pool = context.Pool(workers, initializer=ignore_signals)
-    in_flight: collections.deque[tuple[str, AsyncResult[Outcome | None]]] = collections.deque()
+    pool = Workers(workers)
+    in_flight: collections.deque[tuple[str, Future[Outcome | None]]] = collections.deque()
+
+    def apply_oldest() -> None:
+        done, future = in_flight.popleft()
+        harvester.apply(done, pool.outcome(future))
+        saver.changed(idle=False)
+
     try:
         for name in names:
             if stop.is_set():
                 break
             job = harvester.plan(name)
             if job is not None:
-                in_flight.append((name, pool.apply_async(count_job, (job,))))
-            while len(in_flight) > 2 * workers or (in_flight and in_flight[0][1].ready()):
-                done, result = in_flight.popleft()
-                harvester.apply(done, result.get())
-                saver.changed(idle=False)
+                in_flight.append((name, pool.submit(job)))
+            while len(in_flight) > 2 * workers or (in_flight and in_flight[0][1].done()):
+                apply_oldest()
         while in_flight:
-            done, result = in_flight.popleft()
-            harvester.apply(done, result.get())
-            saver.changed(idle=False)
+            apply_oldest()
     finally:
         pool.close()
-        pool.join()
     saver.save()
 
 
@@ -186,11 +240,7 @@ def parse_loop(
         now = time.monotonic()
         if now >= next_rescan:
             next_rescan = now + rescan_interval
-            known = len(harvester.files)
-            names = harvester.rescan()
-            if len(harvester.files) < known:
-                saver.changed(idle=False)  # vanished files leave the checkpoint too
-            harvest_all(harvester, names, stop, saver, final=False)
+            harvest_all(harvester, rescan(harvester, saver), stop, saver, final=False)
             continue
         try:
             item = work.get(timeout=next_rescan - now)
@@ -199,9 +249,8 @@ def parse_loop(
         if isinstance(item, Rescan):
             next_rescan = 0.0
         elif isinstance(item, Landed):
-            if item.moved_from is not None:
-                harvester.moved(item.moved_from, item.name)
-            if harvester.harvest(item.name, final=item.final):
+            renamed = item.moved_from is not None and harvester.moved(item.moved_from, item.name)
+            if harvester.harvest(item.name, final=item.final) or renamed:
                 saver.changed(idle=work.empty())
             elif work.empty():
                 saver.save()  # a backlog just ended: save what it left unsaved
@@ -258,7 +307,7 @@ def count_once(
     config: StreamConfig, harvester: Harvester, saver: Saver, stop: threading.Event
 ) -> None:
     """`--once`: every file present, to its end; several processes for a big backlog."""
-    names = harvester.rescan()
+    names = rescan(harvester, saver)
     workers = backlog_workers(names, config.input_directory)
     log.info("counting %d files with %d processes", len(names), max(workers, 1))
     if workers:
@@ -311,7 +360,7 @@ def report_loop(
         print_report(tally)
         tick = max(tick + 1, math.floor((time.monotonic() - start) / interval) + 1)
         if not observer_alive(observer):
-            observer = _restart_observer(config, handler, observer, work)
+            observer = restart_observer(config, handler, observer, work)
     return observer
 
 
@@ -329,7 +378,7 @@ def _start_observer(config: StreamConfig, handler: EventHandler) -> BaseObserver
         ) from None
 
 
-def _restart_observer(
+def restart_observer(
     config: StreamConfig,
     handler: EventHandler,
     dead: BaseObserver,

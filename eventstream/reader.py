@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from eventstream.parser import DEAD_LETTER_TEXT_BYTES, MAX_LINE_BYTES
 
 BLOCK_BYTES = 4 << 20
+# Event files are opened read-only, never through a symlink, never blocking (a FIFO).
+OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 
 
 @dataclass(frozen=True)

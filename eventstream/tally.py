@@ -52,11 +52,12 @@ class Tally:
         self._lock = threading.Lock()
         self._totals: dict[str, int] = dict(totals or {})
         self._other = other
+        self._other_types = sum(1 for kind in self._totals if kind not in CORE_TYPES)
 
     @property
     def other_type_count(self) -> int:
         """How many types besides the core three are tracked."""
-        return sum(1 for kind in self._totals if kind not in CORE_TYPES)
+        return self._other_types
 
     def tracks(self, kind: str) -> bool:
         """Whether `kind` has its own line."""
@@ -66,6 +67,8 @@ class Tally:
         """Add a whole batch atomically: a snapshot sees all of it or none."""
         with self._lock:
             for kind, n in batch.counts.items():
+                if kind not in self._totals and kind not in CORE_TYPES:
+                    self._other_types += 1
                 self._totals[kind] = self._totals.get(kind, 0) + n
             self._other += batch.other
 

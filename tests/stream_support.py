@@ -78,6 +78,7 @@ class Streamer:
         self._args: Sequence[str] = args
         self.process: subprocess.Popen[bytes] | None = None
         self.returncode: int | None = None
+        self._run_starts_at = 0  # stdout offset where the current run's output begins
 
     def __enter__(self) -> Streamer:
         self.start()
@@ -96,6 +97,7 @@ class Streamer:
     def start(self) -> None:
         """Start (again), appending to the same output files."""
         with open(self.stdout_path, "ab") as out, open(self.stderr_path, "ab") as err:
+            self._run_starts_at = out.tell()
             self.process = subprocess.Popen([*STREAM, *self._args], stdout=out, stderr=err)
 
     def wait(self, timeout: float = 60.0) -> int:
@@ -126,11 +128,14 @@ class Streamer:
         return self.stderr_path.read_text()
 
     def totals(self) -> dict[str, int]:
-        """The latest complete report."""
-        return totals(self.stdout)
+        """The latest complete report of the current run ({} before its first one)."""
+        with open(self.stdout_path, "rb") as out:
+            out.seek(self._run_starts_at)
+            return totals(out.read().decode())
 
     def wait_for(self, expected: dict[str, int], timeout: float = 30.0) -> None:
-        """Poll the reports until the latest equals `expected`."""
+        """Poll the current run's reports until the latest equals `expected` (so the run
+        has printed a report: its signal handlers are in place)."""
         wait_until(
             lambda: self.totals() == expected,
             timeout=timeout,

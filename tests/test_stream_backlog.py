@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 import signal
 import subprocess
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from eventstream.backlog import MAX_WORKER_TYPES, Job, count_job
+from eventstream.backlog import MAX_WORKER_NAME_CHARS, MAX_WORKER_TYPES, Job, count_job
 from eventstream.checkpoint import encode
 from eventstream.deadletter import DeadLetter
 from eventstream.harvester import Harvester
@@ -59,6 +60,21 @@ def test_parallel_equals_serial_on_hostile_input(tmp_path: Path) -> None:
     assert parallel == serial
     assert b'"other":3107,' in serial[0]  # 4,107 other types: 1,000 tracked, the rest summed
     assert serial[1].count(b"\n") == 10_050 + 1 + 4
+
+
+def test_worker_hands_back_a_bounded_size_of_type_names(tmp_path: Path) -> None:
+    """Type names longer than MAX_WORKER_NAME_CHARS in all (three long names): the worker
+    hands back None and the parent counts the file; a file with short names comes back."""
+    size = MAX_WORKER_NAME_CHARS // 3 + 1
+    hostile = tmp_path / "events-1.json"
+    hostile.write_bytes(b"".join(b'{"type": "%s"}\n' % (c * size) for c in (b"a", b"b", b"c")))
+    plain = tmp_path / "events-2.json"
+    plain.write_bytes(events(2, 1))
+    for path, refused in ((hostile, True), (plain, False)):
+        info = path.stat()
+        job = Job(path=str(path), inode=info.st_ino, offset=0, end=info.st_size, next_line=1,
+                  skipping=False)  # fmt: skip
+        assert (count_job(job) is None) == refused
 
 
 def test_worker_refuses_a_replaced_file(tmp_path: Path) -> None:
@@ -114,3 +130,49 @@ def test_interrupted_parallel_runs_resume_exactly(
         assert "Traceback" not in log.read_text()
     final = run(STREAM, f"--input-directory={out}", "--once", f"--checkpoint={checkpoint}")
     assert final.stdout == expected
+
+
+def children(pid: int) -> list[int]:
+    """The child processes of `pid` (from /proc)."""
+    found: list[int] = []
+    for task in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{task}/children") as handle:
+            found += [int(child) for child in handle.read().split()]
+    return found
+
+
+def cpu_ticks(pid: int) -> int:
+    """User + system CPU ticks used so far by `pid` (0 once it is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0
+    return int(fields[11]) + int(fields[12])
+
+
+def test_killed_workers_leave_their_files_to_the_parent(
+    backlog: tuple[Path, str], tmp_path: Path
+) -> None:
+    """SIGKILL of every worker process while they count a parallel --once backlog: no hang;
+    the parent says so, counts what the workers left, and the report is exact (exit 0)."""
+    out, expected = backlog
+    process = subprocess.Popen(
+        [*STREAM, f"--input-directory={out}", "--once"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        workers = wait_until(
+            lambda: [pid for pid in children(process.pid) if cpu_ticks(pid)],
+            interval=0.001, what="a busy worker process",
+        )  # fmt: skip
+        for pid in children(process.pid):  # fault injection: real worker deaths
+            os.kill(pid, signal.SIGKILL)
+        stdout, stderr = process.communicate(timeout=60)
+    finally:
+        process.kill()
+        process.wait()
+    assert workers
+    assert process.returncode == 0, stderr
+    assert "worker process died" in stderr
+    assert stdout == expected

@@ -17,8 +17,14 @@ def sample() -> Checkpoint:
         totals={"Viewed": 5, 'we"ird\n\ud800': 2, "Click-Through": 1},
         other=9,
         files={
-            "events-1.json": FileState(offset=10, next_line=3, skipping=False, inode=77),
-            "events-2.json": FileState(offset=1 << 40, next_line=1, skipping=True, inode=78),
+            "events-1.json": FileState(
+                offset=10, next_line=3, skipping=False, inode=77, head_size=10,
+                head_hash=(1 << 64) - 1,
+            ),
+            "events-2.json": FileState(
+                offset=1 << 40, next_line=1, skipping=True, inode=78, head_size=1024,
+                head_hash=0,
+            ),
         },
     )
 
@@ -51,9 +57,9 @@ def test_missing_or_empty_checkpoint_is_a_first_run(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     "content",
-    [b'{"version": 1, "totals": [["Viewed", 5]], "oth', b"\x00\x00garbage", b"[]",
+    [b'{"version": 2, "totals": [["Viewed", 5]], "oth', b"\x00\x00garbage", b"[]",
      b'{"version": 99, "totals": [], "other": 0, "files": {}}',
-     b'{"version": 1, "totals": [["Viewed", -1]], "other": 0, "files": {}}'],
+     b'{"version": 2, "totals": [["Viewed", -1]], "other": 0, "files": {}}'],
 )  # fmt: skip
 def test_unreadable_checkpoint_stops_instead_of_recounting(tmp_path: Path, content: bytes) -> None:
     """A torn or foreign file is refused with a clear message (exit 1), never reset to zero."""

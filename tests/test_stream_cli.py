@@ -97,3 +97,19 @@ def test_unreadable_checkpoint_exits_1(
     [record] = caplog.records
     assert record.levelname == "ERROR" and "state.json is unreadable" in record.getMessage()
     assert "\n" not in record.getMessage()
+
+
+def test_embedded_only_option_with_a_zero_value_is_refused_for_spark(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """--settle-time=0 is given, so it is refused with --engine=spark like any other value."""
+    err = usage_error(capsys, "--input-directory=.", "--engine=spark", "--settle-time=0")
+    assert "--settle-time" in err
+
+
+def test_checkpoint_that_is_a_directory_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--checkpoint naming a directory: one line, exit 2."""
+    err = usage_error(capsys, f"--input-directory={tmp_path}", f"--checkpoint={tmp_path}")
+    assert "--checkpoint" in err

@@ -283,3 +283,43 @@ def test_a_report_never_shows_part_of_a_file(tmp_path: Path, inbox: Path) -> Non
     assert len(seen) >= 3
     assert all(block["Viewed"] == block["Interacted"] for block in seen)
     assert {block["Viewed"] % 30_000 for block in seen} == {0}
+
+
+def test_rename_is_saved_so_a_restart_counts_nothing_twice(tmp_path: Path, inbox: Path) -> None:
+    """A counted file renamed inside DIR: the checkpoint follows the new name at once (and on
+    SIGINT), so a restart with the checkpoint does not count the file again."""
+    checkpoint = tmp_path / "state.json"
+    publish(inbox, "events-a.json", events(3))
+    streamer = Streamer(
+        tmp_path, f"--input-directory={inbox}", "--report-interval=0.1",
+        f"--checkpoint={checkpoint}",
+    )  # fmt: skip
+    with streamer:
+        streamer.wait_for(counts(3))
+        os.rename(inbox / "events-a.json", inbox / "events-b.json")
+        wait_until(
+            lambda: b"events-b.json" in checkpoint.read_bytes(), timeout=10,
+            what="the new name in the checkpoint",
+        )  # fmt: skip
+        assert streamer.stop() == 0
+    assert list(json.loads(checkpoint.read_bytes())["files"]) == ["events-b.json"]
+    again = run(STREAM, f"--input-directory={inbox}", "--once", f"--checkpoint={checkpoint}")
+    assert again.stdout == '"Viewed": 3\n"Interacted": 0\n"Click-Through": 0\n\n'
+
+
+def test_restarted_streamer_reports_are_read_from_the_new_run_only(
+    tmp_path: Path, inbox: Path
+) -> None:
+    """The test helper's view of a restarted streamer starts empty: a report left by the
+    killed run never passes for one of the new run (which might not handle signals yet)."""
+    publish(inbox, "events-1.json", events(1))
+    streamer = Streamer(tmp_path, f"--input-directory={inbox}", "--report-interval=0.1")
+    with streamer:
+        streamer.wait_for(counts(1))
+        streamer.send(signal.SIGKILL)
+        streamer.wait()
+        streamer.start()
+        assert streamer.totals() == {}
+        streamer.wait_for(counts(1))
+        assert streamer.stop() == 0
+    assert totals(streamer.stdout) == counts(1)

@@ -91,13 +91,16 @@ def test_final_harvest_counts_the_unterminated_line(tmp_path: Path) -> None:
 
 
 def test_file_deleted_before_it_is_read(tmp_path: Path) -> None:
-    """A file that vanished between its event and the read is skipped and forgotten."""
+    """A file that vanished between its event and the read is skipped; its state stays (it
+    may have been renamed) until a rescan sees it gone."""
     harvester = make(tmp_path)
     (tmp_path / "events-1.json").write_bytes(events(1))
     harvester.harvest("events-1.json")
     (tmp_path / "events-1.json").unlink()
-    harvester.harvest("events-1.json")
-    harvester.harvest("events-2.json")
+    assert not harvester.harvest("events-1.json")
+    assert not harvester.harvest("events-2.json")
+    assert list(harvester.files) == ["events-1.json"]
+    assert harvester.rescan() == []
     assert harvester.files == {}
     assert core(harvester) == counts(1)
 
@@ -116,20 +119,21 @@ def test_rescan_forgets_files_that_are_gone(tmp_path: Path) -> None:
 def test_shrunk_file_warns_and_goes_on_from_its_new_end(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """A file that shrinks gets a warning; bytes appended later are counted, nothing twice."""
+    """A file that shrinks (keeping its first KiB) gets a warning; bytes appended later are
+    counted, nothing twice."""
     harvester = make(tmp_path)
     target = tmp_path / "events-1.json"
-    target.write_bytes(events(3))
+    target.write_bytes(events(20))
     harvester.harvest("events-1.json")
     with open(target, "r+b") as handle:
-        handle.truncate(len(event_line("Viewed")))
+        handle.truncate(10 * len(event_line("Viewed")))
     with caplog.at_level(logging.WARNING):
         harvester.harvest("events-1.json")
     assert "shrank" in caplog.text
     with open(target, "ab") as handle:
         handle.write(events(0, 1))
     harvester.harvest("events-1.json")
-    assert core(harvester) == counts(3, 1)
+    assert core(harvester) == counts(20, 1)
 
 
 def test_replaced_file_is_counted_from_its_start(
@@ -187,3 +191,116 @@ def test_invalid_lines_go_to_the_dead_letter_with_their_numbers(tmp_path: Path) 
         f'{{"file": "{target}", "line": 2, "reason": "invalid JSON", "text": "oops"}}',
         f'{{"file": "{target}", "line": 4, "reason": "not a JSON object", "text": "[]"}}',
     ]
+
+
+def test_rescan_between_a_rename_and_its_event_keeps_the_progress(tmp_path: Path) -> None:
+    """A rescan that sees the new name before the move event carries the state over by inode;
+    the late move event then changes nothing."""
+    harvester = make(tmp_path)
+    (tmp_path / "events-a.json").write_bytes(events(3))
+    harvester.harvest("events-a.json")
+    os.rename(tmp_path / "events-a.json", tmp_path / "events-b.json")
+    assert harvester.rescan() == ["events-b.json"]  # to check its fingerprint
+    assert list(harvester.files) == ["events-b.json"]
+    assert not harvester.harvest("events-b.json")
+    harvester.moved("events-a.json", "events-b.json")
+    harvester.harvest("events-b.json", final=True)
+    assert core(harvester) == counts(3)
+
+
+def test_new_name_without_a_move_event_inherits_by_inode(tmp_path: Path) -> None:
+    """A renamed file reported only under its new name (lost move event, or polling's delete
+    + create) keeps its progress: identity is the inode, not the name."""
+    harvester = make(tmp_path)
+    (tmp_path / "events-a.json").write_bytes(events(3))
+    harvester.harvest("events-a.json")
+    os.rename(tmp_path / "events-a.json", tmp_path / "events-b.json")
+    harvester.harvest("events-b.json", final=True)
+    assert core(harvester) == counts(3)
+    assert list(harvester.files) == ["events-b.json"]
+
+
+def test_hard_link_under_a_new_name_is_counted_again(tmp_path: Path) -> None:
+    """A second name for a file whose first name is still there is another event file."""
+    harvester = make(tmp_path)
+    (tmp_path / "events-a.json").write_bytes(events(2))
+    harvester.harvest("events-a.json")
+    os.link(tmp_path / "events-a.json", tmp_path / "events-b.json")
+    harvester.harvest("events-b.json", final=True)
+    assert core(harvester) == counts(4)
+
+
+def test_close_event_after_a_rename_keeps_the_progress(tmp_path: Path) -> None:
+    """Written in place, then renamed: the close event for the old name arrives after the
+    rename; the progress made under the old name still carries over."""
+    harvester = make(tmp_path)
+    target = tmp_path / "events-a.json"
+    target.write_bytes(events(2))
+    harvester.harvest("events-a.json")
+    with open(target, "ab") as handle:
+        handle.write(events(1))
+    os.rename(target, tmp_path / "events-b.json")
+    harvester.harvest("events-a.json", final=True)  # its close event, late
+    harvester.moved("events-a.json", "events-b.json")
+    harvester.harvest("events-b.json", final=True)
+    assert core(harvester) == counts(3)
+
+
+@pytest.mark.parametrize("lines", [7, 3])
+def test_new_content_under_the_same_inode_is_counted_from_its_start(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, lines: int
+) -> None:
+    """A file rewritten from scratch under the same inode (as when ext4 reuses the inode of
+    a deleted file) is told apart by its first bytes: counted whole, with a warning, whether
+    it is longer or shorter than before."""
+    harvester = make(tmp_path)
+    target = tmp_path / "events-1.json"
+    target.write_bytes(events(5))
+    harvester.harvest("events-1.json")
+    inode = target.stat().st_ino
+    with open(target, "r+b") as handle:  # same inode, new content
+        handle.truncate(0)
+        handle.write(events(0, lines))
+    assert target.stat().st_ino == inode
+    with caplog.at_level(logging.WARNING):
+        harvester.harvest("events-1.json")
+    assert "counting it from the start" in caplog.text
+    assert core(harvester) == counts(5, lines)
+
+
+def test_fingerprint_grows_with_a_small_file(tmp_path: Path) -> None:
+    """The fingerprint covers the first KiB even when the file was smaller at first sight:
+    a file rewritten after growing past its first look is still told apart."""
+    harvester = make(tmp_path)
+    target = tmp_path / "events-1.json"
+    target.write_bytes(events(1))
+    harvester.harvest("events-1.json")
+    with open(target, "ab") as handle:
+        handle.write(events(20))
+    harvester.harvest("events-1.json")
+    assert harvester.files["events-1.json"].head_size == 1024
+    first = target.read_bytes()[: len(event_line("Viewed"))]
+    with open(target, "r+b") as handle:  # same first line, different bytes further in
+        handle.truncate(0)
+        handle.write(first + events(0, 25))
+    harvester.harvest("events-1.json")
+    assert core(harvester) == counts(22, 25)
+
+
+def test_rescan_tells_a_reused_inode_from_a_rename(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A new name whose inode is that of a vanished file but whose first bytes differ (the
+    inode was reused) is counted whole, even when its size equals the old file's offset."""
+    harvester = make(tmp_path)
+    old = tmp_path / "events-a.json"
+    old.write_bytes(events(3))
+    harvester.harvest("events-a.json")
+    with open(old, "r+b") as handle:  # same inode and size, other content
+        handle.write(events(3).replace(b"Viewed", b"Vxewed"))
+    os.rename(old, tmp_path / "events-b.json")
+    with caplog.at_level(logging.WARNING):
+        for name in harvester.rescan():
+            harvester.harvest(name, final=True)
+    assert "counting it from the start" in caplog.text
+    assert harvester.checkpoint().totals == {"Viewed": 3, "Vxewed": 3}

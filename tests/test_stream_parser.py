@@ -23,9 +23,10 @@ def both(data: bytes, first_line: int = 1) -> tuple[Counter[str], Invalid, Count
     """Run the fast and the slow path on the same data."""
     fast_invalid: Invalid = []
     slow_invalid: Invalid = []
-    fast = count_lines(
+    fast, lines = count_lines(
         data, first_line=first_line, on_invalid=lambda *item: fast_invalid.append(item)
     )
+    assert lines == len(data.removesuffix(b"\n").split(b"\n")) if data else lines == 0
     slow = count_lines_slowly(
         data, first_line=first_line, on_invalid=lambda *item: slow_invalid.append(item)
     )
@@ -112,3 +113,13 @@ def test_invalid_text_is_cut_to_one_kibibyte() -> None:
     seen: Invalid = []
     count_lines(b"y" * 5000 + b"\n", first_line=1, on_invalid=lambda *item: seen.append(item))
     assert seen == [(1, "invalid JSON", b"y" * 1024)]
+
+
+@pytest.mark.parametrize("blank", [b"\x0b", b"\x0c", b" \x0b\t"])
+def test_only_json_whitespace_makes_a_blank_line(blank: bytes) -> None:
+    """Blank means only space, tab or CR (JSON's whitespace): a vertical tab or form feed
+    line is an invalid line, on both paths."""
+    data = event_line("Viewed") + blank + b"\n \t\r\n" + event_line("Viewed")
+    fast, fast_invalid, slow, slow_invalid = both(data, first_line=1)
+    assert fast == slow == Counter({"Viewed": 2})
+    assert fast_invalid == slow_invalid == [(2, "invalid JSON", blank)]

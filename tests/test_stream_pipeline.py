@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import queue
 import signal
 import threading
 from collections.abc import Callable
@@ -13,9 +14,11 @@ import pytest
 from watchdog.observers.api import EventEmitter
 
 from eventstream.cli import main
+from eventstream.config import StreamConfig
 from eventstream.harvester import Harvester
-from eventstream.pipeline import Saver
+from eventstream.pipeline import SAVE_EVERY, Saver, restart_observer
 from eventstream.tally import Tally
+from eventstream.watcher import EventHandler, Landed, Rescan, WorkItem, start_observer
 from tests.helpers import wait_until
 from tests.stream_support import events, publish
 
@@ -91,10 +94,37 @@ def test_saver_coalesces_under_a_backlog(tmp_path: Path) -> None:
     with nothing new is skipped."""
     checkpoint = tmp_path / "state.json"
     harvester = Harvester(str(tmp_path), Tally(), settle_time=10)
-    saver = Saver(str(checkpoint), harvester, None)
+    now = [100.0]
+    saver = Saver(str(checkpoint), harvester, None, clock=lambda: now[0])
     saver.save()
     assert not checkpoint.exists()
     saver.changed(idle=False)
     assert not checkpoint.exists()
+    now[0] += SAVE_EVERY
+    saver.changed(idle=False)
+    assert checkpoint.exists()
+    checkpoint.unlink()
+    saver.changed(idle=False)
+    assert not checkpoint.exists()
     saver.changed(idle=True)
     assert checkpoint.exists()
+
+
+def test_restarted_observer_delivers_landings(tmp_path: Path) -> None:
+    """restart_observer replaces a dead observer with one that itself reports new files (a
+    Landed item on the queue, not just the rescan it asks for)."""
+    work: queue.SimpleQueue[WorkItem] = queue.SimpleQueue()
+    config = StreamConfig(input_directory=str(tmp_path))
+    handler = EventHandler(str(tmp_path), work)
+    dead = start_observer(str(tmp_path), handler, polling=False, poll_interval=1)
+    [emitter] = dead.emitters
+    emitter.stop()
+    emitter.join()
+    observer = restart_observer(config, handler, dead, work)
+    try:
+        assert work.get(timeout=10) == Rescan()
+        publish(tmp_path, "events-1.json", events(1))
+        assert work.get(timeout=10) == Landed("events-1.json", final=True)
+    finally:
+        observer.stop()
+        observer.join()
