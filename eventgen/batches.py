@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from eventgen.groups import TIMESTAMP_PLACEHOLDER, Chunk, line_offset
+from eventgen.groups import TIMESTAMP_PLACEHOLDER, Chunk, lines_length
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +49,7 @@ class Batcher:
         while taken < total:
             take = min(self.batch_size - self.pending, total - taken)
             end_line = taken + take
-            end = line_offset(chunk.types, end_line) if end_line < total else len(chunk.data)
+            end = offset + lines_length(chunk.types, taken, end_line)
             self.pending = (self.pending + take) % self.batch_size
             pieces.append(Piece(chunk.data, offset, end, chunk.types[taken:end_line],
                                 last=self.pending == 0, stamp=chunk.stamp))

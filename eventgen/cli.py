@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from types import FrameType
 from typing import NoReturn
 
-from eventgen.config import GeneratorConfig, default_workers
+from eventgen.config import MAX_WORKERS, GeneratorConfig, default_workers
 from eventgen.errors import GenerationError, PublishError, UsageError
 from eventgen.pipeline import StopRequest, run
 from eventgen.progress import make_progress
@@ -53,8 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="make the events (apart from timestamps) reproducible: the same "
                         "for any --workers and --batch-size (default: a random seed, logged)")
     parser.add_argument("--workers", type=int, metavar="W",
-                        help="worker processes building events (default: one per usable CPU, "
-                        f"at most 4; here {default_workers()})")
+                        help=f"worker processes building events, 1 to {MAX_WORKERS} (default: "
+                        f"one per usable CPU, at most 4; here {default_workers()})")
     parser.add_argument("--quiet", action="store_true",
                         help="no progress bar and no informational messages on stderr "
                         "(warnings and errors still show)")

@@ -75,7 +75,6 @@ class Chunk:
     memoryview when it lives in the pool's shared memory.
     """
 
-    index: int
     data: bytes | memoryview
     types: bytes
     stamp: bytes = TIMESTAMP_PLACEHOLDER
@@ -97,11 +96,12 @@ def chunk_seed(seed: int, index: int) -> str:
     return f"eventgen:{seed}:{index}"
 
 
-def line_offset(types: bytes, count: int) -> int:
-    """Byte offset of line `count` in a chunk whose line codes are `types`."""
-    interacted = types.count(CODE_I, 0, count)
-    clicks = types.count(CODE_C, 0, count)
-    viewed = count - interacted - clicks
+def lines_length(types: bytes, start: int, end: int) -> int:
+    """Bytes taken by lines `start`..`end` of a chunk whose line codes are `types` (counting
+    only those lines: cutting a chunk into many pieces stays linear)."""
+    interacted = types.count(CODE_I, start, end)
+    clicks = types.count(CODE_C, start, end)
+    viewed = end - start - interacted - clicks
     return (viewed * LINE_LENGTHS[CODE_V] + interacted * LINE_LENGTHS[CODE_I]
             + clicks * LINE_LENGTHS[CODE_C])
 
@@ -111,7 +111,7 @@ def build_chunk(seed: int, index: int, groups: int, *,
     """Build chunk `index` of `groups` groups for base seed `seed`, timestamped `stamp`
     (20 bytes, like `2018-05-14T12:00:00Z`)."""
     parts, types = build_parts(seed, index, groups, stamp=stamp)
-    return Chunk(index=index, data=b"".join(parts), types=types, stamp=stamp)
+    return Chunk(data=b"".join(parts), types=types, stamp=stamp)
 
 
 def build_parts(seed: int, index: int, groups: int, *,

@@ -41,11 +41,9 @@ _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # from <malloc.h>
 
 IN_FLIGHT_PER_WORKER = 2
-"""Chunks requested per worker ahead of the writer: one being built, one ready."""
-
-SLOTS_PER_WORKER = IN_FLIGHT_PER_WORKER
-"""Shared-memory chunk buffers per worker. Enough: a chunk is written out completely
-before the next one is taken, and only then is its slot requested again."""
+"""Chunks requested per worker ahead of the writer (one being built, one ready), and so
+its shared-memory slots: a chunk is written out completely before the next one is taken,
+and only then is its slot requested again."""
 
 POLL = 0.05
 """How often a wait checks for a stop request (the latency of SIGINT / SIGTERM)."""
@@ -110,7 +108,7 @@ def run(config: GeneratorConfig, *, seed: int, totals: Totals, stop: StopRequest
     publisher = Publisher(config.output_directory, window=max(config.interval, 1.0))
     schedule = Schedule(config.interval)
     batcher = Batcher(config.batch_size)
-    pool = WorkerPool(min(config.workers, chunks), seed=seed)
+    pool = WorkerPool(min(config.workers, chunks), seed=seed)  # if it fails, it cleans up
     try:
         for chunk in pool.chunks(config.number_of_groups, stop):
             for piece in batcher.cut(chunk):
@@ -127,36 +125,46 @@ def run(config: GeneratorConfig, *, seed: int, totals: Totals, stop: StopRequest
 class WorkerPool:
     """W forked worker processes, one pipe each; chunk i is built by worker i mod W.
 
-    A worker writes each chunk's lines into one of its `SLOTS_PER_WORKER` shared-memory
+    A worker writes each chunk's lines into one of its `IN_FLIGHT_PER_WORKER` shared-memory
     slots (mapped before the fork) and sends back only the length, line codes and stamp, so
     the writer publishes straight from shared memory, without copying through a pipe.
-    Chunk i uses slot (i // W) mod SLOTS_PER_WORKER, so the slot of chunk i is requested
-    again (for chunk i + SLOTS_PER_WORKER * W) only once chunk i has been consumed.
+    Chunk i uses slot (i // W) mod IN_FLIGHT_PER_WORKER, so the slot of chunk i is requested
+    again (for chunk i + IN_FLIGHT_PER_WORKER * W) only once chunk i has been consumed.
     """
 
     def __init__(self, workers: int, *, seed: int) -> None:
-        context = multiprocessing.get_context("fork")  # instant start; nothing to re-import
         self._conns: list[Connection] = []
         self._processes: list[BaseProcess] = []
         self._slots: list[list[mmap.mmap]] = []
         self.requested = 0  # chunks asked for so far (at most 2 per worker ahead)
-        for number in range(workers):
-            slots = [mmap.mmap(-1, MAX_CHUNK_BYTES) for _ in range(SLOTS_PER_WORKER)]
-            parent_end, child_end = context.Pipe()
-            process = context.Process(
-                target=_work, args=(child_end, slots, seed, os.getpid()), daemon=True,
-                name=f"eventgen-worker-{number}",
-            )
-            process.start()
-            child_end.close()  # the worker holds the only copy: its death reads as EOF
-            self._conns.append(parent_end)
-            self._processes.append(process)
-            self._slots.append(slots)
+        try:
+            for number in range(workers):
+                self._start(number, seed)
+        except OSError as exc:  # no memory for the slots, or fork failed (ENOMEM, EAGAIN)
+            self.close()
+            raise GenerationError(
+                f"cannot start worker process {len(self._processes) + 1} of {workers}: "
+                f"{exc.strerror or exc}"
+            ) from exc
 
-    @property
-    def pids(self) -> list[int | None]:
-        """The worker processes' ids."""
-        return [process.pid for process in self._processes]
+    def _start(self, number: int, seed: int) -> None:
+        """Map a worker's slots, fork it (instant; nothing to re-import) and keep its pipe."""
+        slots = [mmap.mmap(-1, MAX_CHUNK_BYTES) for _ in range(IN_FLIGHT_PER_WORKER)]
+        context = multiprocessing.get_context("fork")
+        parent_end, child_end = context.Pipe()
+        process = context.Process(
+            target=_work, args=(child_end, slots, seed, os.getpid()), daemon=True,
+            name=f"eventgen-worker-{number}",
+        )
+        with child_end:  # closed here after the fork: its death reads as EOF
+            try:
+                process.start()
+            except OSError:
+                parent_end.close()
+                raise
+        self._conns.append(parent_end)
+        self._processes.append(process)
+        self._slots.append(slots)
 
     def chunks(self, number_of_groups: int, stop: StopRequest) -> Iterator[Chunk]:
         """Yield all chunks in order (stopping early if asked), requesting a bounded number
@@ -175,7 +183,7 @@ class WorkerPool:
     def _place(self, index: int) -> tuple[int, int]:
         """(worker, slot) of chunk `index`."""
         workers = len(self._conns)
-        return index % workers, (index // workers) % SLOTS_PER_WORKER
+        return index % workers, (index // workers) % IN_FLIGHT_PER_WORKER
 
     def _request(self, index: int, size: int) -> None:
         worker, slot = self._place(index)
@@ -203,7 +211,7 @@ class WorkerPool:
             if length < 0:
                 raise GenerationError(f"worker process {process.pid} failed: {types}")
             data = memoryview(self._slots[worker][slot])[:length]
-            return Chunk(index=index, data=data, types=types, stamp=stamp)
+            return Chunk(data=data, types=types, stamp=stamp)
         return None
 
     def close(self) -> None:
@@ -260,9 +268,9 @@ def _init_worker(parent: int) -> None:
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    import ctypes  # here, in the worker: the writer's start-up does not pay for it
-
     try:
+        import ctypes  # here, in the worker: the writer's start-up does not pay for it
+
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
         # glibc hands big freed blocks back to the kernel, so each chunk's few MB of
@@ -270,8 +278,8 @@ def _init_worker(parent: int) -> None:
         # of the worker's time per 1M groups). Keep them in the heap for reuse instead.
         libc.mallopt(_M_MMAP_THRESHOLD, 64 << 20)
         libc.mallopt(_M_TRIM_THRESHOLD, 256 << 20)
-    except (OSError, AttributeError):  # not Linux / glibc: the worker ends at its pipe's EOF
-        return
+    except (ImportError, OSError, AttributeError):  # not Linux / glibc, or no memory left
+        return  # to map _ctypes: the worker still ends at its pipe's EOF
     if os.getppid() != parent:  # the parent died before prctl took effect
         os._exit(1)
 
@@ -285,8 +293,8 @@ def _publish(publisher: Publisher, schedule: Schedule, totals: Totals, stop: Sto
         time.sleep(min(remaining, POLL))
     if stop.signum is not None:
         return False
-    _, lines = publisher.publish()
+    _, contents = publisher.publish()
     schedule.published(due)
-    totals.add(lines)
+    totals.add(contents)
     progress.update(totals)
     return True

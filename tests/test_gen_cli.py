@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from eventgen.cli import build_parser, main
-from tests.gen_support import disk_totals, stdout_totals
+from tests.gen_support import disk_totals, hidden_files, stdout_totals
 from tests.helpers import GENERATE, run
 
 GOOD = {
@@ -42,6 +44,7 @@ BAD = [
     ("interval", "nan", "--interval"),
     ("interval", "inf", "--interval"),
     ("workers", "0", "--workers"),
+    ("workers", "65", "--workers"),
     ("workers", "two", "--workers"),
     ("seed", "-1", "--seed"),
     ("seed", "x", "--seed"),
@@ -134,3 +137,40 @@ def test_a_closed_stdout_is_not_an_error(tmp_path: Path) -> None:
     assert process.wait(timeout=60) == 0, stderr
     assert stderr == ""
     assert disk_totals(tmp_path)["Viewed"] == 5000
+
+
+def _close_failing_for(suffix: str) -> Callable[[int], None]:
+    """os.close that reports EIO (as NFS and FUSE report write errors at close) the first time
+    a file whose name ends with `suffix` is closed; the descriptor is released anyway, as Linux
+    does."""
+    real_close = os.close
+    failed = False
+
+    def close(fd: int) -> None:
+        nonlocal failed
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            target = ""
+        real_close(fd)
+        if target.endswith(suffix) and not failed:
+            failed = True
+            raise OSError(errno.EIO, os.strerror(errno.EIO))
+
+    return close
+
+
+def test_an_error_at_close_publishes_nothing_and_exits_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A write error reported only by close() (NFS, FUSE) on the second file: that file is not
+    published, one line names it, exit 1, no temporary file, stdout totals equal the disk."""
+    monkeypatch.setattr(os, "close", _close_failing_for("-2.tmp"))  # the second file's temporary
+    status = main([*_args(tmp_path, number_of_groups="20"), "--quiet", "--workers=1"])
+    captured = capsys.readouterr()
+    assert status == 1, captured.err
+    assert len(captured.err.splitlines()) == 1, captured.err
+    assert "Input/output error" in captured.err and "events-" in captured.err
+    assert len([n for n in os.listdir(tmp_path) if not n.startswith(".")]) == 1
+    assert hidden_files(tmp_path) == []
+    assert stdout_totals(captured.out) == disk_totals(tmp_path)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from eventgen.config import GeneratorConfig, check_output_directory, default_workers
+from eventgen.config import GeneratorConfig, default_workers
 from eventgen.errors import UsageError
 
 
@@ -36,6 +36,7 @@ def test_a_valid_config_is_frozen(tmp_path: Path) -> None:
         ("interval", float("nan"), "--interval"),
         ("interval", float("inf"), "--interval"),
         ("workers", 0, "--workers"),
+        ("workers", 65, "--workers"),
         ("seed", -3, "--seed"),
         ("output_directory", "", "--output-directory"),
     ],
@@ -47,23 +48,6 @@ def test_a_bad_value_is_a_usage_error_naming_the_option(
     with pytest.raises(UsageError) as error:
         _config(tmp_path, **{field: value})
     assert str(error.value).startswith(option) and "\n" not in str(error.value)
-
-
-def test_check_output_directory_accepts_a_missing_path_under_a_directory(
-    tmp_path: Path,
-) -> None:
-    """A path that does not exist yet is fine if it can be created (nothing is created)."""
-    check_output_directory(str(tmp_path / "x" / "y"))
-    assert not (tmp_path / "x").exists()
-
-
-def test_check_output_directory_rejects_a_file_and_a_path_under_a_file(tmp_path: Path) -> None:
-    """A regular file, or a path under one, is not a directory."""
-    regular = tmp_path / "f"
-    regular.write_text("")
-    for path in (regular, regular / "sub"):
-        with pytest.raises(UsageError, match=r"--output-directory.*not a directory"):
-            check_output_directory(str(path))
 
 
 def test_default_workers_is_the_usable_cpu_count_capped() -> None:

@@ -154,17 +154,20 @@ def test_timestamps_lie_within_the_publish_window(tmp_path: Path, interval: floa
 def test_names_are_well_formed_unique_and_sorted_in_publish_order(tmp_path: Path) -> None:
     """At --interval=0 with tiny batches (many files per millisecond) every name matches
     events-YYYY-MM-DD-HH-MM-SS-ffffff.json and none is lost to a clash: the files hold
-    exactly the printed totals, in batch order (only the last, sorted by name, is short)."""
-    result = generate(tmp_path, groups=3_000, batch=2)
+    exactly the printed totals, and read in name order they give the events in generation
+    order (the same sequence as one big file with the same seed)."""
+    result = generate(tmp_path / "small", groups=3_000, batch=2, extra=("--seed=6",))
     assert result.returncode == 0, result.stderr
-    names = event_files(tmp_path)
+    names = event_files(tmp_path / "small")
     assert all(NAME.fullmatch(n) for n in names)
     totals = stdout_totals(result.stdout)
     assert len(names) == math.ceil(sum(totals.values()) / 2)
-    assert disk_totals(tmp_path) == totals
-    counts = line_counts(tmp_path)
-    assert counts[:-1] == [2] * (len(counts) - 1)  # the short one sorts last
-    assert sorted(os.listdir(tmp_path)) == names  # nothing else (no temporary file)
+    assert disk_totals(tmp_path / "small") == totals
+    assert sorted(os.listdir(tmp_path / "small")) == names  # nothing else (no temporary file)
+    whole = generate(tmp_path / "one", groups=3_000, batch=10_000, extra=("--seed=6",))
+    assert whole.returncode == 0, whole.stderr
+    assert len(event_files(tmp_path / "one")) == 1
+    assert _without_timestamps(tmp_path / "small") == _without_timestamps(tmp_path / "one")
 
 
 def test_two_generators_in_one_directory_never_clobber_each_other(tmp_path: Path) -> None:
@@ -195,16 +198,19 @@ def test_files_follow_the_interval_schedule(tmp_path: Path) -> None:
     assert len(names) == math.ceil(sum(stdout_totals(result.stdout).values()) / 300) >= 4
     first = publish_micros(names[0])
     for k, name in enumerate(names):
-        # Names come from the wall clock, the schedule from the monotonic one: allow 10 ms.
-        assert publish_micros(name) - first >= k * 200_000 - 10_000
+        # Names come from the wall clock, the schedule from the monotonic one, and a loaded
+        # machine delays the first name more than the others: allow a quarter of the
+        # interval (publishing early by a whole interval is what must never happen).
+        assert publish_micros(name) - first >= k * 200_000 - 50_000
 
 
-def test_a_generator_that_cannot_keep_up_warns_once(tmp_path: Path) -> None:
-    """An interval far shorter than one file takes to write: files still all go out, and
-    stderr says once that generation cannot keep up."""
+def test_a_generator_that_cannot_keep_up_still_publishes_everything(tmp_path: Path) -> None:
+    """An interval far shorter than one file takes to write: files all go out, and the
+    warning that generation cannot keep up comes at most once (whether it comes at all
+    depends on the disk's speed; the warning itself is tested on the Schedule)."""
     result = generate(tmp_path, groups=3_000, batch=1, interval=0.00001)
     assert result.returncode == 0, result.stderr
-    assert result.stderr.count("cannot keep up") == 1, result.stderr
+    assert result.stderr.count("cannot keep up") <= 1, result.stderr
     assert len(event_files(tmp_path)) == sum(stdout_totals(result.stdout).values())
 
 

@@ -142,6 +142,24 @@ def test_a_write_error_names_the_file_exits_1_and_leaves_nothing_partial(tmp_pat
     ]
 
 
+def _limit_address_space(limit: int) -> None:
+    """In the child: at most `limit` bytes of address space, so mapping memory fails with
+    ENOMEM past it: a real out-of-memory error from the kernel."""
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
+def test_workers_that_cannot_start_are_an_error_with_totals(tmp_path: Path) -> None:
+    """When memory for the workers runs out part-way through starting 64 of them: one line
+    saying so on stderr (no traceback), exit 1, zero totals on stdout, nothing written."""
+    result = generate(tmp_path, groups=1_000_000, batch=1_000, extra=("--workers=64",),
+                      preexec_fn=lambda: _limit_address_space(200 << 20))
+    assert result.returncode == 1, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert "worker" in result.stderr and "Cannot allocate memory" in result.stderr
+    assert result.stdout == '"Viewed": 0\n"Interacted": 0\n"Click-Through": 0\n\n'
+    assert os.listdir(tmp_path) == []
+
+
 def test_a_worker_that_dies_is_an_error_not_a_hang(tmp_path: Path) -> None:
     """If a worker process is killed, the generator says so and exits 1 (instead of waiting
     forever), with the totals of what was published and no temporary file."""
@@ -165,10 +183,10 @@ def test_a_worker_that_dies_is_an_error_not_a_hang(tmp_path: Path) -> None:
 
 
 def test_a_stopped_generator_with_nothing_published_prints_zero_totals(tmp_path: Path) -> None:
-    """SIGTERM before the first file (a long interval never matters for the first file, so use
-    a generator that has not started yet: it is killed at start-up) still prints totals."""
+    """SIGTERM before the first file is published (the batch size exceeds all the events,
+    so no file can go out before the end): exit 143, zero totals, no file, no temporary."""
     process = subprocess.Popen(
-        [*GENERATE, "--number-of-groups=100000000", "--batch-size=1000000", "--interval=0",
+        [*GENERATE, "--number-of-groups=100000000", "--batch-size=1000000000", "--interval=0",
          f"--output-directory={tmp_path}", "--quiet"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )

@@ -17,7 +17,7 @@ from eventgen.groups import (
     chunk_count,
     chunk_seed,
     chunk_size,
-    line_offset,
+    lines_length,
 )
 
 ALLOWED = {("Viewed",), ("Viewed", "Interacted"), ("Viewed", "Click-Through"),
@@ -105,10 +105,12 @@ def test_chunks_split_the_groups_exactly() -> None:
         assert all(s > 0 for s in sizes)
 
 
-def test_line_offset_is_the_byte_offset_of_a_line() -> None:
-    """line_offset(types, k) is where line k starts, for every k."""
-    chunk = build_chunk(3, 0, 300)
+def test_lines_length_is_the_byte_length_of_a_run_of_lines() -> None:
+    """lines_length(types, j, k) is the number of bytes of lines j..k, for every j <= k."""
+    chunk = build_chunk(3, 0, 40)
     starts = [0]
     for line in chunk.data.split(b"\n")[:-1]:
         starts.append(starts[-1] + len(line) + 1)
-    assert [line_offset(chunk.types, k) for k in range(len(starts))] == starts
+    for j in range(len(starts)):
+        for k in range(j, len(starts)):
+            assert lines_length(chunk.types, j, k) == starts[k] - starts[j], (j, k)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import resource
 import signal
 from pathlib import Path
 
@@ -59,7 +60,7 @@ def test_the_pool_yields_every_chunk_in_order_keeping_a_bounded_number_ahead(
     try:
         for index, chunk in enumerate(pool.chunks(groups, StopRequest())):
             expected = build_chunk(3, index, chunk_size(groups, index))
-            assert chunk.types == expected.types and chunk.index == index
+            assert chunk.types == expected.types
             # Workers stamp the current second; apart from it the lines are the same.
             assert bytes(chunk.data).replace(chunk.stamp, TIMESTAMP_PLACEHOLDER) == expected.data
             assert pool.requested <= index + IN_FLIGHT_PER_WORKER * workers
@@ -85,13 +86,32 @@ def test_a_dead_worker_is_a_generation_error() -> None:
     """A worker killed before sending its chunk raises GenerationError, not a hang."""
     pool = WorkerPool(1, seed=1)
     try:
-        pid = pool.pids[0]
-        assert pid is not None
-        os.kill(pid, signal.SIGKILL)
+        (worker,) = multiprocessing.active_children()
+        assert worker.pid is not None
+        os.kill(worker.pid, signal.SIGKILL)
         with pytest.raises(GenerationError, match="died"):
             list(pool.chunks(3 * CHUNK_GROUPS, StopRequest()))
     finally:
         pool.close()
+    assert multiprocessing.active_children() == []
+
+
+def _address_space() -> int:
+    """This process's current virtual memory size, in bytes."""
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def test_workers_that_cannot_start_are_closed_and_a_generation_error() -> None:
+    """If memory runs out part-way through starting the workers (a real ENOMEM: the address
+    space is limited), the ones already started are stopped and GenerationError says why."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    resource.setrlimit(resource.RLIMIT_AS, (_address_space() + (40 << 20), hard))
+    try:
+        with pytest.raises(GenerationError, match=r"worker.*Cannot allocate memory"):
+            WorkerPool(64, seed=1)
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
     assert multiprocessing.active_children() == []
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import errno
+import logging
 import os
+import resource
 from pathlib import Path
 
 import pytest
@@ -117,6 +120,30 @@ def test_a_failed_link_names_the_final_file(tmp_path: Path) -> None:
     assert os.listdir(tmp_path) == []
 
 
+def test_a_file_linked_but_whose_temporary_name_stays_is_still_published(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Once the file is linked it is published and returned for counting, even if removing
+    its temporary name then fails: that failure is a warning naming the temporary file."""
+    real_unlink = os.unlink
+
+    def unlink(path: str) -> None:
+        if os.path.basename(path).startswith(".events-"):
+            raise OSError(errno.EIO, os.strerror(errno.EIO))
+        real_unlink(path)
+
+    publisher = Publisher(str(tmp_path), clock=_fixed(SECOND))
+    publisher.append(_piece())
+    temp = os.listdir(tmp_path)[0]
+    monkeypatch.setattr(os, "unlink", unlink)
+    caplog.set_level(logging.WARNING, logger="eventgen")
+    name, contents = publisher.publish()
+    assert contents.files == 1 and (tmp_path / name).exists() and not publisher.pending
+    assert len(caplog.records) == 1 and temp in caplog.records[0].getMessage()
+    publisher.discard()  # nothing left to discard: no second attempt, no error
+    assert len(caplog.records) == 1
+
+
 @pytest.mark.parametrize(
     ("stamped_at", "window", "kept"),
     [
@@ -159,3 +186,18 @@ def test_prepare_directory_rejects_what_cannot_be_written(tmp_path: Path, where:
         prepare_directory(path[where])
     assert regular.read_text() == "x"
 
+
+
+def test_prepare_directory_removes_what_it_created_when_the_probe_fails(tmp_path: Path) -> None:
+    """If the directories can be created but no file in them (here a real EMFILE: no free
+    file descriptor), the error names --output-directory and the new directories are gone."""
+    lowest_free = os.open(os.devnull, os.O_RDONLY)
+    os.close(lowest_free)
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (lowest_free, hard))  # no new descriptor
+    try:
+        with pytest.raises(UsageError, match="--output-directory"):
+            prepare_directory(str(tmp_path / "a" / "b"))
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    assert os.listdir(tmp_path) == []
