@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import NoReturn
 
 from eventstream.config import (
+    DEFAULT_MASTER,
     DEFAULT_REPORT_INTERVAL,
     DEFAULT_SETTLE_TIME,
     ENGINES,
@@ -103,8 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="embedded (default) or spark (Spark Structured Streaming, needs pip install .[spark])",
     )  # fmt: skip
     parser.add_argument(
-        "--master", default="local[*]",
-        help="Spark master URL for --engine=spark (default local[*])",
+        "--master", default=DEFAULT_MASTER,
+        help=f"Spark master URL for --engine=spark (default {DEFAULT_MASTER})",
     )  # fmt: skip
     parser.add_argument(
         "-v", "--verbose", action="store_true", help="log progress details on stderr",

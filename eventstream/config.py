@@ -8,6 +8,7 @@ DEFAULT_REPORT_INTERVAL = 5.0
 MIN_REPORT_INTERVAL = 0.05
 DEFAULT_SETTLE_TIME = 10.0
 ENGINES = ("embedded", "spark")
+DEFAULT_MASTER = "local[*]"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -26,4 +27,4 @@ class StreamConfig:
     polling: bool = False
     settle_time: float = DEFAULT_SETTLE_TIME
     engine: str = "embedded"
-    master: str = "local[*]"
+    master: str = DEFAULT_MASTER

@@ -23,13 +23,15 @@ from types import FrameType
 from typing import Any
 from urllib.parse import urlparse
 
-from eventstream.config import StreamConfig
+from eventstream.config import DEFAULT_MASTER, StreamConfig
 from eventstream.errors import StreamError, UsageError
 from eventstream.report import format_report
 from eventstream.spark_totals import Totals
 
 log = logging.getLogger(__name__)
 
+PYSPARK_MINIMUM = 4  # major version
+JAVA_MINIMUM = 17  # what Spark 4 runs on
 POLL_SECONDS = 0.2  # how often the main thread checks for a signal while the query runs
 JAVA_VERSION = re.compile(r'version "(\d+)(?:\.(\d+))?')
 # The master URLs Spark accepts; checked here so a typo gets one line, not a JVM stack trace.
@@ -41,10 +43,10 @@ MASTER_URL = re.compile(
 
 def run_spark(config: StreamConfig) -> int:
     """Run the job until `--once` is done or a signal arrives; return the exit status."""
-    pyspark_version = _require_pyspark()
+    _require_pyspark()
     # Under spark-submit (or the pyspark shell) the JVM and the master are already chosen.
     under_submit = "PYSPARK_GATEWAY_PORT" in os.environ
-    if under_submit and config.master != StreamConfig(input_directory="").master:
+    if under_submit and config.master != DEFAULT_MASTER:
         log.warning(
             "--master=%s is ignored under spark-submit: give it to spark-submit", config.master
         )
@@ -54,7 +56,7 @@ def run_spark(config: StreamConfig) -> int:
                 f"--master: {config.master!r} is not a Spark master URL "
                 "(local[*], local[N], spark://HOST:PORT, yarn, k8s://...)"
             )
-        _require_java(17 if int(pyspark_version.split(".")[0]) >= 4 else 8)
+        _require_java(JAVA_MINIMUM)
     _check_local_input(config.input_directory)
     # py4j logs every callback at INFO; only its problems belong on our stderr.
     logging.getLogger("py4j").setLevel(logging.WARNING)
@@ -75,14 +77,26 @@ def run_spark(config: StreamConfig) -> int:
         stop.restore()
 
 
-def _require_pyspark() -> str:
+def _require_pyspark() -> None:
     try:
         import pyspark
     except ImportError:
         raise UsageError(
             "--engine=spark needs PySpark: pip install 'eventgen[spark]' (and Java 17+)"
         ) from None
-    return str(pyspark.__version__)
+    version = str(pyspark.__version__)
+    if _major(version) < PYSPARK_MINIMUM:
+        # The line checks (try_parse_json, is_valid_utf8) are Spark 4 SQL functions.
+        raise UsageError(
+            f"--engine=spark needs PySpark {PYSPARK_MINIMUM}.0+, but PySpark {version} is "
+            "installed: pip install 'eventgen[spark]'"
+        )
+
+
+def _major(version: str) -> int:
+    """The major number of a version string such as "4.0.1" or "4.1.0.dev0" (0 if none)."""
+    match = re.match(r"\d+", version)
+    return int(match.group()) if match else 0
 
 
 def _require_java(minimum: int) -> None:

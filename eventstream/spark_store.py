@@ -72,6 +72,10 @@ class TotalsStore:
         """Publish `totals` as `<batch id>.json` (temp file + rename), then prune old files."""
         self._fs.mkdirs(self._directory)
         final = self._path(totals.batch_id)
+        if self._fs.exists(final):
+            # Never overwritten. The handler skips batch ids up to the newest saved one, so
+            # this means another run is saving to the same checkpoint.
+            raise OSError(f"{final} exists: is another run using this checkpoint?")
         temporary = self._jvm.org.apache.hadoop.fs.Path(
             self._directory, f".{totals.batch_id}.json.tmp"
         )
@@ -80,10 +84,6 @@ class TotalsStore:
             stream.write(bytearray(totals.to_json().encode()))
         finally:
             stream.close()
-        if self._fs.exists(final):
-            # Totals for this batch were published before a crash; they are final.
-            self._fs.delete(temporary, False)
-            return
         if not self._fs.rename(temporary, final):
             raise OSError(f"could not rename {temporary} to {final}")
         for old in self._batch_ids(self._directory)[:-KEEP_FILES]:

@@ -67,11 +67,22 @@ def spark_once(directory: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return result
 
 
+def invalid_lines(stderr: str, pattern: re.Pattern[str]) -> int:
+    """The invalid lines an engine's warnings on stderr add up to."""
+    return sum(int(count) for count in pattern.findall(stderr))
+
+
+# What each engine warns: per file read (embedded) or per micro-batch (Spark).
+EMBEDDED_INVALID = re.compile(r": (\d+) invalid lines? \(first at line \d+\)")
+SPARK_INVALID = re.compile(r"batch \d+: (\d+) invalid lines? not counted")
+
+
 @pytest.mark.spark
 @pytest.mark.slow
 def test_once_prints_the_same_totals_as_the_embedded_engine(tmp_path: Path) -> None:
-    """On the same files (with bad lines, extra types past the cap, and files that must be
-    ignored) Spark's --once prints exactly the embedded engine's report, byte for byte."""
+    """On the same files (with every kind of ordinary bad line, extra types past the cap, and
+    files that must be ignored) Spark's --once prints exactly the embedded engine's report,
+    byte for byte, and finds the same number of invalid lines."""
     directory = tmp_path / "in"
     directory.mkdir()
     publish(directory, name(1), events(40, 3, 2))
@@ -80,9 +91,16 @@ def test_once_prints_the_same_totals_as_the_embedded_engine(tmp_path: Path) -> N
         + b"not json at all\n"
         + b'{"data": {"viewId": "x"}}\n'  # no type
         + b'{"type": null, "data": {}}\n'  # null type
-        + b"\n"
+        + b'{"type": 1}\n{"type": true}\n{"type": {"a": 1}}\n'  # a type that is not a string
+        + b'[{"type":"Viewed"},{"type":"Viewed"}]\n'  # an array of events
+        + b'{"type": "Viewed"} x\n'  # text after the object
+        + b'{"type": "Viewed"}, "0"] x\n'  # text after it that closes Spark's wrapping array
+        + b'[]\n42\n"Viewed"\n'  # JSON, but not an object
+        + b"\n  \t \r\n"  # blank lines
         + event("Refund")
         + b'{"type": "Caf\xff"}\n'  # invalid UTF-8
+        + b'{"type": "Refund", "tags": ["a", "]"]}\n'  # valid, not in the generator's shape
+        + b' {"type":"Viewed"}\r\n'  # valid: JSON whitespace around the object
         + event("Interacted")
         + event("Viewed").rstrip(b"\n")  # unterminated last line of a finished file
     )
@@ -102,11 +120,12 @@ def test_once_prints_the_same_totals_as_the_embedded_engine(tmp_path: Path) -> N
     assert embedded.returncode == 0, embedded.stderr
 
     assert spark.stdout == embedded.stdout
-    expected = {"Viewed": 40 + 2 + 1 + 5, "Interacted": 3 + 1 + 1, "Click-Through": 2 + 1 + 1}
-    expected |= {"Refund": 1} | {f"Type-{i:04d}": 1 for i in range(1, 1000)}
+    expected = {"Viewed": 40 + 3 + 1 + 5, "Interacted": 3 + 1 + 1, "Click-Through": 2 + 1 + 1}
+    expected |= {"Refund": 2} | {f"Type-{i:04d}": 1 for i in range(1, 1000)}
     expected["Type-0003"] = 2
     assert spark.stdout == format_report(expected, other_types=6)
-    assert "4 invalid lines" in spark.stderr
+    assert invalid_lines(embedded.stderr, EMBEDDED_INVALID) == 13
+    assert invalid_lines(spark.stderr, SPARK_INVALID) == 13
 
 
 @pytest.mark.spark
@@ -267,6 +286,22 @@ def test_missing_pyspark_is_a_usage_error(tmp_path: Path) -> None:
     assert "needs PySpark: pip install 'eventgen[spark]'" in result.stderr
 
 
+def test_old_pyspark_is_a_usage_error(tmp_path: Path) -> None:
+    """With a PySpark older than 4.0 (here a stand-in module reporting 3.5.1), --engine=spark
+    exits 2 and names the version it needs, before starting any JVM."""
+    code = (
+        "import sys, types; sys.modules['pyspark'] = types.ModuleType('pyspark')\n"
+        "sys.modules['pyspark'].__version__ = '3.5.1'\n"
+        "from eventstream.cli import main\n"
+        f"sys.exit(main(['--engine=spark', '--input-directory={tmp_path}', '--once']))\n"
+    )
+    result = run((sys.executable, "-c", code))
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.count("\n") == 1
+    assert "needs PySpark 4.0+, but PySpark 3.5.1 is installed" in result.stderr
+
+
 @pytest.mark.spark
 @pytest.mark.parametrize(
     ("args", "message"),
@@ -287,3 +322,5 @@ def test_bad_options_are_usage_errors(tmp_path: Path, args: tuple[str, ...], mes
     assert result.stdout == ""
     assert len(result.stderr.splitlines()) == 1
     assert message in result.stderr
+
+
