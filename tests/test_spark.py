@@ -272,14 +272,22 @@ def test_old_java_is_a_usage_error(tmp_path: Path) -> None:
     assert f"but {java} is Java 11" in result.stderr
 
 
+def run_once_with_pyspark(
+    directory: Path, stand_in: str
+) -> subprocess.CompletedProcess[str]:
+    """Run `stream-events --engine=spark --once` in a fresh interpreter whose `pyspark` import
+    is first replaced by `stand_in` (Python statements; `sys` and `types` are imported)."""
+    code = (
+        f"import sys, types\n{stand_in}\n"
+        "from eventstream.cli import main\n"
+        f"sys.exit(main(['--engine=spark', '--input-directory={directory}', '--once']))\n"
+    )
+    return run((sys.executable, "-c", code))
+
+
 def test_missing_pyspark_is_a_usage_error(tmp_path: Path) -> None:
     """Without PySpark importable, --engine=spark exits 2 and says how to install it."""
-    code = (
-        "import sys; sys.modules['pyspark'] = None\n"
-        "from eventstream.cli import main\n"
-        f"sys.exit(main(['--engine=spark', '--input-directory={tmp_path}', '--once']))\n"
-    )
-    result = run((sys.executable, "-c", code))
+    result = run_once_with_pyspark(tmp_path, "sys.modules['pyspark'] = None")
     assert result.returncode == 2
     assert result.stdout == ""
     assert result.stderr.count("\n") == 1
@@ -289,13 +297,11 @@ def test_missing_pyspark_is_a_usage_error(tmp_path: Path) -> None:
 def test_old_pyspark_is_a_usage_error(tmp_path: Path) -> None:
     """With a PySpark older than 4.0 (here a stand-in module reporting 3.5.1), --engine=spark
     exits 2 and names the version it needs, before starting any JVM."""
-    code = (
-        "import sys, types; sys.modules['pyspark'] = types.ModuleType('pyspark')\n"
-        "sys.modules['pyspark'].__version__ = '3.5.1'\n"
-        "from eventstream.cli import main\n"
-        f"sys.exit(main(['--engine=spark', '--input-directory={tmp_path}', '--once']))\n"
+    result = run_once_with_pyspark(
+        tmp_path,
+        "sys.modules['pyspark'] = types.ModuleType('pyspark')\n"
+        "sys.modules['pyspark'].__version__ = '3.5.1'",
     )
-    result = run((sys.executable, "-c", code))
     assert result.returncode == 2
     assert result.stdout == ""
     assert result.stderr.count("\n") == 1

@@ -18,6 +18,24 @@ from tests.stream_support import Streamer, counts, events, publish, totals
 pytestmark = pytest.mark.slow
 
 
+def kill_while_generating(
+    tmp_path: Path, inbox: Path, *generator_args: str, kills: int, rng: random.Random
+) -> tuple[Streamer, str]:
+    """Run the generator with `generator_args` into `inbox` while a checkpointed streamer is
+    SIGKILLed `kills` times; return the (stopped) streamer and the generator's stdout."""
+    generator = start(GENERATE, *generator_args, f"--output-directory={inbox}", "--quiet")
+    try:
+        streamer = kill_repeatedly(
+            tmp_path, inbox, tmp_path / "state.json", generator, kills=kills, rng=rng
+        )
+        generated, error = generator.communicate(timeout=120)
+    finally:
+        generator.kill()
+        generator.wait()
+    assert generator.returncode == 0, error
+    return streamer, generated
+
+
 def kill_repeatedly(
     tmp_path: Path,
     inbox: Path,
@@ -60,61 +78,37 @@ def finish(streamer: Streamer, expected: dict[str, int]) -> None:
     assert totals(streamer.stdout) == expected
 
 
-def test_sigkill_with_checkpoint_loses_nothing_and_counts_nothing_twice(tmp_path: Path) -> None:
+def test_sigkill_with_checkpoint_loses_nothing_and_counts_nothing_twice(
+    tmp_path: Path, inbox: Path
+) -> None:
     """25 SIGKILLs while the generator writes, restarting each time with --checkpoint:
     the final totals equal the generator's own totals exactly."""
-    inbox = tmp_path / "inbox"
-    inbox.mkdir()
-    checkpoint = tmp_path / "state.json"
-    generator = start(
-        GENERATE, "--number-of-groups=60000", "--batch-size=300", "--interval=0.06",
-        f"--output-directory={inbox}", "--quiet", "--seed=11",
+    streamer, generated = kill_while_generating(
+        tmp_path, inbox, "--number-of-groups=60000", "--batch-size=300", "--interval=0.06",
+        "--seed=11", kills=25, rng=random.Random(1),
     )  # fmt: skip
-    try:
-        streamer = kill_repeatedly(
-            tmp_path, inbox, checkpoint, generator, kills=25, rng=random.Random(1)
-        )
-        generated, error = generator.communicate(timeout=120)
-    finally:
-        generator.kill()
-        generator.wait()
-    assert generator.returncode == 0, error
     finish(streamer, totals(generated))
     assert streamer.stdout.endswith(generated)
 
 
-def test_sigkill_during_checkpoint_writes_loses_nothing(tmp_path: Path) -> None:
+def test_sigkill_during_checkpoint_writes_loses_nothing(tmp_path: Path, inbox: Path) -> None:
     """Tiny files land one by one, so the streamer saves its (large) checkpoint after nearly
     every file and spends most of its time saving: random SIGKILLs often hit the save itself,
     yet the checkpoint always loads and the totals are exact."""
-    inbox = tmp_path / "inbox"
-    inbox.mkdir()
     for n in range(8000):  # a large checkpoint (about 350 KB): one entry per file present
         (inbox / f"events-0-{n:05d}.json").write_bytes(events(1))
-    checkpoint = tmp_path / "state.json"
-    generator = start(
-        GENERATE, "--number-of-groups=2000", "--batch-size=2", "--interval=0.012",
-        f"--output-directory={inbox}", "--quiet", "--seed=12",
+    streamer, generated = kill_while_generating(
+        tmp_path, inbox, "--number-of-groups=2000", "--batch-size=2", "--interval=0.012",
+        "--seed=12", kills=30, rng=random.Random(2),
     )  # fmt: skip
-    try:
-        streamer = kill_repeatedly(
-            tmp_path, inbox, checkpoint, generator, kills=30, rng=random.Random(2)
-        )
-        generated, error = generator.communicate(timeout=120)
-    finally:
-        generator.kill()
-        generator.wait()
-    assert generator.returncode == 0, error
     expected = totals(generated)
     expected["Viewed"] += 8000
     finish(streamer, expected)
 
 
-def test_files_landing_while_stopped_are_all_counted(tmp_path: Path) -> None:
+def test_files_landing_while_stopped_are_all_counted(tmp_path: Path, inbox: Path) -> None:
     """30,000 files land while the streamer is SIGSTOPped (the inotify queue overflows); after
     SIGCONT the rescan finds them all."""
-    inbox = tmp_path / "inbox"
-    inbox.mkdir()
     with Streamer(tmp_path, f"--input-directory={inbox}", "--report-interval=0.2") as streamer:
         publish(inbox, "events-first.json", events(1))
         streamer.wait_for(counts(1))
