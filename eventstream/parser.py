@@ -80,12 +80,7 @@ def count_lines(
         line_number += rest.count(b"\n", position, match.start())
         position = match.start()
         line = match.group()
-        if is_blank(line):
-            continue
-        try:
-            counts[event_type(line)] += 1
-        except ValueError as error:
-            on_invalid(line_number, str(error), line[:DEAD_LETTER_TEXT_BYTES])
+        _count_line(counts, line, line_number, on_invalid)
     return counts, total_lines
 
 
@@ -93,10 +88,15 @@ def count_lines_slowly(data: bytes, *, first_line: int, on_invalid: InvalidSink)
     """The reference path: every line through `event_type` (tests compare the two)."""
     counts: Counter[str] = Counter()
     for number, line in enumerate(data.split(b"\n"), start=first_line):
-        if is_blank(line):
-            continue
-        try:
-            counts[event_type(line)] += 1
-        except ValueError as error:
-            on_invalid(number, str(error), line[:DEAD_LETTER_TEXT_BYTES])
+        _count_line(counts, line, number, on_invalid)
     return counts
+
+
+def _count_line(counts: Counter[str], line: bytes, number: int, on_invalid: InvalidSink) -> None:
+    """Count one line by its type, or hand it to `on_invalid`; a blank line is skipped."""
+    if is_blank(line):
+        return
+    try:
+        counts[event_type(line)] += 1
+    except ValueError as error:
+        on_invalid(number, str(error), line[:DEAD_LETTER_TEXT_BYTES])

@@ -6,7 +6,6 @@ import json
 import os
 import resource
 import signal
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -185,10 +184,9 @@ def test_a_worker_that_dies_is_an_error_not_a_hang(tmp_path: Path) -> None:
 def test_a_stopped_generator_with_nothing_published_prints_zero_totals(tmp_path: Path) -> None:
     """SIGTERM before the first file is published (the batch size exceeds all the events,
     so no file can go out before the end): exit 143, zero totals, no file, no temporary."""
-    process = subprocess.Popen(
-        [*GENERATE, "--number-of-groups=100000000", "--batch-size=1000000000", "--interval=0",
-         f"--output-directory={tmp_path}", "--quiet"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    process = start(
+        GENERATE, "--number-of-groups=100000000", "--batch-size=1000000000", "--interval=0",
+        f"--output-directory={tmp_path}", "--quiet",
     )
     try:
         wait_until(lambda: _children(process.pid), timeout=30, what="workers")
